@@ -83,6 +83,14 @@ MESSAGES = {
     'registry_missing': (
         'The instance registry is not in the shared schema "%(schema)s". '
         'Run the "Move Tables" wizard on the primary first.'),
+    'secondary_out_of_sync': (
+        'After this update, %(stale)s rows of the model data of the shared '
+        'models on this secondary differ from the primary "%(primary)s": '
+        'the update would have created or changed shared records on its '
+        'own, so nothing was changed. Update the primary first, then copy '
+        'its model data (the "Copy Model Data" wizard, or the upgrade '
+        'subcommand of trytond-shared-schema, which does both) and update '
+        'this instance again.'),
     'public_grants': (
         'These shared objects are granted to PUBLIC (every role of the '
         'cluster): %(objects)s. The plan revokes it.'),

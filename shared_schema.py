@@ -13,8 +13,9 @@ from trytond.transaction import Transaction
 from . import catalog, model_data
 from .exceptions import SharedSchemaError
 from .plan import (
-    DDL, REGISTRY_TABLE, Desired, Plan, check_identifiers, check_roles,
-    identifier_problem, plan_grant, plan_move, qualified, shadow_tables)
+    DDL, REGISTRY_TABLE, Desired, Plan, Refusal, check_identifiers,
+    check_roles, identifier_problem, plan_grant, plan_move, qualified,
+    shadow_tables)
 
 PRESETS = {
     'parties_countries': [
@@ -48,7 +49,13 @@ def check_postgresql():
 
 
 def translate(refusal):
-    return gettext('shared_schema.msg_%s' % refusal.code, **refusal.params)
+    "The message of a refusal in the user's language"
+    message_id = 'shared_schema.msg_%s' % refusal.code
+    text = gettext(message_id, **refusal.params)
+    if text == message_id:
+        # Not loaded yet: during the update that brings the message
+        text = str(refusal)
+    return text
 
 
 def raise_refusals(plan):
@@ -181,6 +188,34 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
                     'icon': 'tryton-add',
                     },
                 })
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        if backend.name == 'postgresql':
+            cls.check_secondary_in_sync()
+
+    @classmethod
+    def check_secondary_in_sync(cls):
+        """Refuse a module update that left this secondary's model data of
+        the shared models different from its primary's: the XML loader
+        would have created or changed shared records on its own"""
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        cursor.execute(*table.select(
+                table.role, table.schema, table.primary_schema,
+                order_by=[table.id], limit=1))
+        row = cursor.fetchone()
+        if not row or row[0] != 'secondary' or not row[1]:
+            return
+        schema = row[1]
+        if model_data.views_exist(cursor, schema):
+            return
+        counts = model_data.drift(cursor, schema)
+        if counts['stale']:
+            raise SharedSchemaError(translate(Refusal(
+                        'secondary_out_of_sync',
+                        {'stale': counts['stale'], 'primary': row[2]})))
 
     @classmethod
     def default_instance_name(cls):
@@ -501,6 +536,10 @@ class SharedModel(ModelSQL, ModelView):
                 Model = pool.get(line.model.name)
                 if issubclass(Model, ModelSQL):
                     tables = sorted(model_tables([line.model.name]))
+            if not tables and line.configuration.role == 'secondary':
+                tables = sorted(t for t, m in
+                    line.configuration.shared_tables().items()
+                    if m == line.model.name)
             if 'tables' in names:
                 result['tables'][line.id] = ', '.join(tables)
             if 'state' in names:
