@@ -141,7 +141,7 @@ def build(cursor, shared_schema, tables=None, instance_schemas=None,
         boxes.setdefault((fk.target_schema, fk.target_table), None)
 
     graph = pydot.Dot('sharing_map', graph_type='digraph',
-        rankdir='LR', compound='true', fontname='Helvetica',
+        rankdir='TB', compound='true', fontname='Helvetica',
         fontsize='11', labelloc='b', labeljust='l', nodesep='0.15',
         ranksep='0.9', newrank='true')
     graph.set_node_defaults(shape='box', style='filled', fontname='Helvetica',
@@ -202,7 +202,7 @@ def build(cursor, shared_schema, tables=None, instance_schemas=None,
                 fk.name, fk.schema, fk.table, columns, fk.target_schema,
                 fk.target_table, fk.on_delete),
             'on_delete': fk.on_delete,
-            'constraint': fk.name,
+            'fk_name': fk.name,
             }
         source_shared = is_shared(fk.schema, fk.table)
         target_shared = is_shared(fk.target_schema, fk.target_table)

@@ -7,6 +7,8 @@ import pytest
 
 from trytond.modules.shared_schema import sharing_map
 
+from . import harness
+
 pytest.importorskip('pydot')
 
 needs_dot = pytest.mark.skipif(
@@ -182,3 +184,54 @@ def test_write(cursor, tmp_path):
     assert sharing_map.render(graph, 'png')[:4] == b'\x89PNG'
     with pytest.raises(ValueError, match='.txt'):
         sharing_map.write(graph, tmp_path / 'map.txt')
+
+
+@needs_dot
+def test_report(cluster, tmp_path):
+    "The map is printed from the configuration, by administrators only"
+    role = cluster.create_role()
+    dbname = cluster.create_database(owner=role)
+    cluster.create_schema(dbname, role, owner=role)
+    instance = harness.Instance(cluster, dbname, role, tmp_path)
+    instance.init(['shared_schema'])
+    result = instance.proteus('''
+import sys
+
+from proteus import Report
+from trytond.model.exceptions import AccessError
+
+Keyword = Model.get('ir.action.keyword')
+keyword, = Keyword.find([
+        ('model', '=', 'shared_schema.configuration,-1'),
+        ('keyword', '=', 'form_print'),
+        ])
+Configuration = Model.get('shared_schema.configuration')
+configuration = Configuration(1)
+ext, content, direct_print, name = Report(
+    'shared_schema.sharing_map').execute([configuration])
+result = {
+    'keyword': keyword.action.name,
+    'ext': ext,
+    'magic': bytes(content)[:8].hex(),
+    'name': name,
+    }
+ext, content, _, _ = Report('shared_schema.sharing_map').execute(
+    [configuration], {'format': 'svg', 'ids': [configuration.id]})
+result['svg'] = ext == 'svg' and b'<svg' in bytes(content)
+
+User = Model.get('res.user')
+User(name="Clerk", login='clerk').save()
+config.set_trytond(sys.argv[2], user='clerk', config_file=sys.argv[3])
+try:
+    Report('shared_schema.sharing_map').execute([configuration])
+except AccessError:
+    result['clerk'] = 'refused'
+''')
+    assert result == {
+        'keyword': 'Sharing Map',
+        'ext': 'png',
+        'magic': b'\x89PNG\r\n\x1a\n'.hex(),
+        'name': 'Sharing Map',
+        'svg': True,
+        'clerk': 'refused',
+        }
