@@ -14,7 +14,7 @@ Identifiers are always quoted by python-sql (:func:`ident`,
 """
 from collections import namedtuple
 
-from sql import Select, Table
+from sql import Expression, Select, Table
 from sql.functions import Function
 
 from . import catalog
@@ -23,6 +23,7 @@ MAX_IDENTIFIER = 63
 REGISTRY_TABLE = 'shared_schema_instance'
 MODEL_VIEW = 'shared_schema_primary_model'
 MODEL_DATA_VIEW = 'shared_schema_primary_model_data'
+TRANSLATION_VIEW = 'shared_schema_primary_translation'
 DEFAULT_LOCK_TIMEOUT = '5s'
 
 # The English text of each refusal or warning; message.xml holds the same
@@ -91,6 +92,20 @@ MESSAGES = {
         'its model data (the "Copy Model Data" wizard, or the upgrade '
         'subcommand of trytond-shared-schema, which does both) and update '
         'this instance again.'),
+    'lock_timeout': (
+        'A shared table is locked by another transaction: the statement '
+        '"%(statement)s" waited longer than the lock timeout (%(timeout)s) '
+        'and was cancelled. Nothing was changed. Wait for the long '
+        'transaction to end (see pg_stat_activity) and run again.'),
+    'registry_shadow': (
+        'The instances of schemas %(schemas)s activated this module before '
+        'the registry was shared and have their own copy of it; their set-up '
+        'drops it when it is empty.'),
+    'translation_view_missing': (
+        'The primary has not granted access to its translations yet '
+        '(missing "%(view)s"): the translations of the shared records are '
+        'not copied. Run the "Grant Access" wizard on the primary, then '
+        'copy again.'),
     'public_grants': (
         'These shared objects are granted to PUBLIC (every role of the '
         'cluster): %(objects)s. The plan revokes it.'),
@@ -126,6 +141,7 @@ class Plan:
         self.warnings = []
         self.notes = []
         self.counts = None
+        self.running = None
 
     def add(self, query, reason):
         """Append a statement; query is a python-sql query or a pair
@@ -191,8 +207,20 @@ class Plan:
         transaction (the caller commits or rolls back)"""
         assert self.ok, self.refusals
         for statement in self.statements:
+            # Kept to name the statement that failed (e.g. lock timeout).
+            self.running = statement
             cursor.execute(statement.sql, statement.params or None)
+        self.running = None
         return len(self.statements)
+
+    @property
+    def lock_timeout(self):
+        "The lock timeout the plan sets, if any"
+        for statement in self.statements:
+            if 'set_config' in statement.sql and statement.params[:1] == (
+                    'lock_timeout',):
+                return statement.params[1]
+        return None
 
     def to_dict(self):
         return {
@@ -212,6 +240,36 @@ class SetConfig(Function):
     "set_config(name, value, is_local)"
     __slots__ = ()
     _function = 'set_config'
+
+
+class SplitPart(Function):
+    "split_part(string, delimiter, n)"
+    __slots__ = ()
+    _function = 'split_part'
+
+
+class Constant(Expression):
+    """A fixed SQL constant written into the text of a statement, for the
+    bodies of views, which cannot take parameters.  Only the constants of
+    ALLOWED exist: none is ever built from a value given at run time."""
+    __slots__ = ('_sql',)
+    ALLOWED = {
+        'model': "'model'",
+        ',': "','",
+        0: '0',
+        1: '1',
+        }
+
+    def __init__(self, value):
+        super().__init__()
+        self._sql = self.ALLOWED[value]
+
+    def __str__(self):
+        return self._sql
+
+    @property
+    def params(self):
+        return ()
 
 
 class DDL:
@@ -366,9 +424,14 @@ def plan_move(cursor, desired, cascade_models=None):
         elif len(where) > 1:
             plan.refuse('table_twice', table=table, schema=schema,
                 shared_schema=desired.schema)
+    registries = [r for r in shadows if r.name == REGISTRY_TABLE]
+    shadows = [r for r in shadows if r.name != REGISTRY_TABLE]
     if shadows:
         plan.refuse('shadow_tables', tables=', '.join(
                 '%s.%s' % (r.schema, r.name) for r in shadows))
+    if registries:
+        plan.warn('registry_shadow', schemas=', '.join(
+                r.schema for r in registries))
 
     fks = catalog.foreign_keys(cursor, [schema, desired.schema]
         + sorted({r.schema for r in shadows}))
@@ -441,7 +504,8 @@ def plan_move(cursor, desired, cascade_models=None):
 
 def model_views(schema, shared_schema):
     """The SELECTs of the views through which secondaries read the
-    primary's shared models and their model data"""
+    primary's shared models, their model data and the translations of
+    their records"""
     ir_model = Table('ir_model', schema=schema)
     lines = Table('shared_schema_model', schema=schema)
     ir_model_data = Table('ir_model_data', schema=schema)
@@ -454,7 +518,20 @@ def model_views(schema, shared_schema):
         ir_model_data.db_id, ir_model_data.noupdate,
         ir_model_data.field_names,
         where=ir_model_data.model.in_(model_view.select(model_view.name)))
-    return [(MODEL_VIEW, models), (MODEL_DATA_VIEW, model_data)]
+    # The translations of the records (type 'model', a record id) of the
+    # shared models; their name is "model,field".
+    ir_translation = Table('ir_translation', schema=schema)
+    translations = ir_translation.select(
+        ir_translation.name, ir_translation.res_id, ir_translation.lang,
+        ir_translation.type, ir_translation.src, ir_translation.value,
+        ir_translation.module, ir_translation.fuzzy,
+        ir_translation.overriding_module,
+        where=(ir_translation.type == Constant('model'))
+        & (ir_translation.res_id > Constant(0))
+        & SplitPart(ir_translation.name, Constant(','), Constant(1)).in_(
+            model_view.select(model_view.name)))
+    return [(MODEL_VIEW, models), (MODEL_DATA_VIEW, model_data),
+        (TRANSLATION_VIEW, translations)]
 
 
 def plan_grant(cursor, shared_schema, owner_role):
@@ -484,7 +561,8 @@ def plan_grant(cursor, shared_schema, owner_role):
             'No role outside the shared owner role may create objects in '
             'the shared schema.')
     existing = {r.name for r in catalog.relations(
-            cursor, [MODEL_VIEW, MODEL_DATA_VIEW], kinds=('v',))
+            cursor, [MODEL_VIEW, MODEL_DATA_VIEW, TRANSLATION_VIEW],
+            kinds=('v',))
         if r.schema == shared_schema}
     for name, query in model_views(schema, shared_schema):
         sql, params = tuple(query)
