@@ -213,6 +213,8 @@ def collect_all(options, runner):
 
 def cmd_status(options, runner):
     from .status import evaluate
+    if options.format == 'json':
+        runner.out = sys.stderr
     results = collect_all(options, runner)
     findings = evaluate(results)
     if options.format == 'json':
@@ -332,7 +334,7 @@ def cmd_upgrade(options, runner):
     findings = evaluate(results)
     blocking = [p for p in findings['problems']
         if p['code'] == 'module_not_on_primary'
-        and not (modules and p['message'].split('"')[1] in modules)]
+        and not (modules and p['module'] in modules)]
     if blocking:
         runner.say('REFUSED: a secondary has modules touching shared models '
             'that the primary does not have; upgrading would leave them '

@@ -233,9 +233,9 @@ def evaluate(results):
     {'code', 'instance', 'message'}"""
     problems, warnings = [], []
 
-    def problem(code, instance, message):
-        problems.append(
-            {'code': code, 'instance': instance, 'message': message})
+    def problem(code, instance, message, **extra):
+        problems.append(dict(extra,
+                code=code, instance=instance, message=message))
 
     def warning(code, instance, message):
         warnings.append(
@@ -320,7 +320,8 @@ def evaluate(results):
                     'SECONDARY.conf ... -d DATABASE -u %s' % (
                         module, result['schema'], primary_result['schema'],
                         ', '.join(what[:5]) + (
-                            ', ...' if len(what) > 5 else ''), module))
+                            ', ...' if len(what) > 5 else ''), module),
+                    module=module)
 
     shared = first.get('shared') or {}
     for table in shared.get('tables', []):
