@@ -10,7 +10,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from . import catalog, model_data
+from . import catalog, model_data, translation
 from .exceptions import SharedSchemaError
 from .plan import (
     DDL, REGISTRY_TABLE, Desired, Plan, Refusal, check_identifiers,
@@ -35,6 +35,8 @@ PRESETS = {
         'party.party-party.category',
         ],
     }
+# PostgreSQL's lock_not_available: lock_timeout expired.
+LOCK_NOT_AVAILABLE = '55P03'
 FORBIDDEN_PREFIXES = ('ir.', 'res.', 'shared_schema.')
 ROLES = [
     ('primary', "Primary"),
@@ -77,7 +79,22 @@ def execute(plan, previewed=None):
     it is the plan previewed"""
     raise_refusals(plan)
     check_unchanged(plan, previewed)
-    return plan.execute(Transaction().connection.cursor())
+    cursor = Transaction().connection.cursor()
+    # A savepoint keeps the transaction usable to translate the error.
+    cursor.execute('SAVEPOINT shared_schema_plan')
+    try:
+        count = plan.execute(cursor)
+    except backend.DatabaseOperationalError as exception:
+        if getattr(exception, 'sqlstate', None) != LOCK_NOT_AVAILABLE:
+            raise
+        cursor.execute('ROLLBACK TO SAVEPOINT shared_schema_plan')
+        statement = plan.running
+        raise SharedSchemaError(gettext('shared_schema.msg_lock_timeout',
+                timeout=plan.lock_timeout or '',
+                statement=statement.sql if statement else '')
+            ) from exception
+    cursor.execute('RELEASE SAVEPOINT shared_schema_plan')
+    return count
 
 
 def default_owner_role():
@@ -296,12 +313,23 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         models = Model.search([('name', 'in', names)])
         lines = []
         for configuration in configurations:
-            present = {l.model.name for l in configuration.models}
+            configuration = cls.singleton()
+            present = {l.model.name for l in Line.search([
+                        ('configuration', '=', configuration.id),
+                        ])}
             for model in models:
                 if model.name not in present:
                     lines.append(Line(configuration=configuration,
                             model=model))
         Line.save(lines)
+
+    @classmethod
+    def singleton(cls):
+        "The stored record, whatever id the client used"
+        singleton = cls.get_singleton()
+        if not singleton:
+            singleton, = cls.create([{}])
+        return singleton
 
     @property
     def model_names(self):
@@ -376,6 +404,11 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         plan = self.check_secondary()
         if plan.ok and not plan.statements:
             plan.extend(model_data.plan_copy(cursor, self.schema))
+            if plan.ok:
+                counts = plan.counts
+                translations = translation.plan_copy(cursor, self.schema)
+                plan.extend(translations)
+                plan.counts = dict(counts, translations=translations.counts)
         return plan
 
     def copy_model_data(self, previewed=None):
@@ -389,6 +422,9 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
             plan, previewed = self.plan_copy(), None
         primary = self.check_secondary_primary()
         count += execute(plan, previewed)
+        if (plan.counts or {}).get('translations'):
+            # The SQL bypassed ir.translation: forget what it cached.
+            Pool().get('ir.translation')._translation_cache.clear()
         self.fill_from_primary(primary)
         return count, plan.counts
 
@@ -449,12 +485,16 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         Model = pool.get('ir.model')
         Line = pool.get('shared_schema.model')
         names = primary.model_names
-        present = {l.model.name: l for l in self.models}
+        configuration = self.singleton()
+        present = {l.model.name: l for l in Line.search([
+                    ('configuration', '=', configuration.id),
+                    ])}
         Line.delete([l for n, l in present.items() if n not in names])
         models = Model.search([
                 ('name', 'in', [n for n in names if n not in present]),
                 ])
-        Line.save([Line(configuration=self, model=m) for m in models])
+        Line.save([Line(configuration=configuration, model=m)
+                for m in models])
 
     def register(self):
         "Create or update this instance's row of the registry"
