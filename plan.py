@@ -73,6 +73,12 @@ MESSAGES = {
         '%(constraints)s. A deletion on one instance will silently delete '
         'these rows of another instance. To avoid it, also share: '
         '%(models)s.'),
+    'cascade_not_shareable': (
+        'Deleting a shared record cascades into private tables that cannot '
+        'be shared because they point at private tables of their own '
+        'instance (%(tables)s): %(constraints)s. A deletion on one instance '
+        'will silently delete these rows of another instance; delete such '
+        'shared records only where nothing else uses them.'),
     'primary_not_ready': (
         'The primary instance (schema "%(schema)s") has not shared its '
         'tables in schema "%(shared_schema)s" yet. Run the "Set up Shared '
@@ -396,6 +402,44 @@ def analyse_foreign_keys(plan, fks, tables, shared_schema, instance_schema):
     return outside, cascades
 
 
+def cascade_proposal(fks, cascades, tables, shared_schema, instance_schema):
+    """Split the private tables that shared deletions cascade into: those
+    that could be shared too (their other foreign keys point at shared
+    tables) and, for the others, the private tables that keep them private
+    ({table: [target, ...]})"""
+    tables = set(tables)
+    sources = {f.table for f in cascades}
+    blocked = {}
+    for fk in fks:
+        if (fk.table in sources and fk.schema == instance_schema
+                and fk.target_schema != shared_schema
+                and fk.target_table not in tables | sources):
+            blocked.setdefault(fk.table, set()).add(fk.target_table)
+    proposable = sorted(sources - set(blocked))
+    return proposable, {t: sorted(v) for t, v in sorted(blocked.items())}
+
+
+def warn_cascades(plan, fks, cascades, tables, shared_schema,
+        instance_schema, models=None):
+    """Warn about the cascades and propose only the tables that can be
+    shared without pointing at a private table"""
+    models = models or {}
+    proposable, blocked = cascade_proposal(
+        fks, cascades, tables, shared_schema, instance_schema)
+    if proposable:
+        plan.warn('cascade_from_private',
+            constraints=', '.join(sorted({format_fk(f) for f in cascades
+                        if f.table in proposable})),
+            models=', '.join(sorted(models.get(t, t) for t in proposable)))
+    if blocked:
+        plan.warn('cascade_not_shareable',
+            constraints=', '.join(sorted({format_fk(f) for f in cascades
+                        if f.table in blocked})),
+            tables=', '.join('%s -> %s' % (t, ', '.join(v))
+                for t, v in blocked.items()))
+    return proposable, blocked
+
+
 def plan_move(cursor, desired, cascade_models=None):
     """The plan that moves the desired tables from this instance's schema
     into the shared schema and hands them to the shared owner role"""
@@ -438,11 +482,8 @@ def plan_move(cursor, desired, cascade_models=None):
     _, cascades = analyse_foreign_keys(
         plan, fks, desired.tables, desired.schema, schema)
     if cascades:
-        plan.warn('cascade_from_private',
-            constraints=', '.join(sorted({format_fk(f) for f in cascades})),
-            models=', '.join(sorted(
-                    (cascade_models or {}).get(f.table, f.table)
-                    for f in cascades)))
+        warn_cascades(plan, fks, cascades, desired.tables, desired.schema,
+            schema, cascade_models)
     if not plan.ok:
         return plan
 
