@@ -280,7 +280,9 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
             for name in ['schema', 'owner_role', 'primary_schema',
                     'instance_name']:
                 value = getattr(configuration, name)
-                if value is None:
+                if not value:
+                    # Empty: the client sends '' for a cleared field; a
+                    # required one is refused as missing.
                     continue
                 problem = identifier_problem(value)
                 if problem:
