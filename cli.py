@@ -203,20 +203,30 @@ def cmd_provision(options, runner):
     return 0
 
 
-def collect_all(options, runner):
+def collect_all(options, runner, map_path=None):
     configs = options.config
     runner.progress('collect the state of %s instance(s)' % len(configs))
+    per_config = {i: {'shared': i == 0} for i in range(len(configs))}
+    if map_path:
+        per_config[0]['map_path'] = map_path
     return runner.workers('collect', configs,
         shared_schema=options.schema, owner_role=options.owner_role,
-        per_config={i: {'shared': i == 0} for i in range(len(configs))})
+        per_config=per_config)
 
 
 def cmd_status(options, runner):
     from .status import evaluate
     if options.format == 'json':
         runner.out = sys.stderr
-    results = collect_all(options, runner)
+    map_path = os.path.abspath(options.map) if options.map else None
+    results = collect_all(options, runner, map_path)
     findings = evaluate(results)
+    if results[0].get('map_error'):
+        findings['problems'].append({'code': 'map', 'instance': None,
+                'message': 'The sharing map could not be written to %s: %s'
+                % (map_path, results[0]['map_error'])})
+    elif map_path:
+        runner.progress('sharing map written to %s' % map_path)
     if options.format == 'json':
         print(json.dumps({
                     'database': options.database,
@@ -441,6 +451,9 @@ def make_parser():
         'registered instances. Exit status 1 when anything is wrong.')
     status.add_argument('--format', choices=['text', 'json'],
         default='text', help='the output format (default: text)')
+    status.add_argument('--map', metavar='FILE', default=None,
+        help='also draw the sharing map into FILE (.svg, .png or .dot; '
+        'needs pydot and graphviz)')
     status.set_defaults(func=cmd_status)
 
     upgrade = subparsers.add_parser('upgrade', parents=[common, shared],
@@ -565,10 +578,26 @@ def _provision_result(plans, steps):
 
 
 def task_collect(database, shared_schema=None, owner_role=None,
-        shared=True):
+        shared=True, map_path=None):
     from .status import collect
     with connection(database) as conn:
-        return collect(conn.cursor(), shared_schema, owner_role, shared)
+        result = collect(conn.cursor(), shared_schema, owner_role, shared)
+        if map_path:
+            write_map(conn.cursor(), result['shared_schema'], map_path,
+                result)
+        return result
+
+
+def write_map(cursor, shared_schema, path, result):
+    "Draw the sharing map into path; record the error in result"
+    try:
+        from . import sharing_map
+        sharing_map.write(sharing_map.build(cursor, shared_schema), path)
+    except Exception as exception:
+        result['map_error'] = '%s: %s' % (
+            type(exception).__name__, exception)
+    else:
+        result['map'] = path
 
 
 def _pool_tables(database, models):
@@ -588,7 +617,7 @@ def _pool_tables(database, models):
 
 
 def task_plan(database, shared_schema=None, owner_role=None):
-    from . import model_data, status
+    from . import status
     from .plan import Desired, Plan, check_roles, plan_grant, plan_move
     with connection(database) as conn:
         cursor = conn.cursor()
@@ -617,7 +646,7 @@ def task_plan(database, shared_schema=None, owner_role=None):
             check = Plan('Check the secondary set-up')
             check_roles(check, cursor, owner, schema)
             plans.append(check)
-            plans.append(model_data.plan_copy(cursor, schema))
+            plans.append(plan_copy(cursor, schema))
     if config['role'] == 'primary':
         if tables is None:
             tables = _pool_tables(database, config['models'])
@@ -634,14 +663,34 @@ def task_plan(database, shared_schema=None, owner_role=None):
     return result
 
 
+def plan_copy(cursor, shared_schema):
+    """The copy of a secondary's model data from its primary, with the
+    translations of the shared records when this version of the module
+    copies them, as the Copy Model Data wizard plans it"""
+    from . import model_data
+    plan = model_data.plan_copy(cursor, shared_schema)
+    try:
+        from . import translation
+    except ModuleNotFoundError as exception:
+        if exception.name != __package__ + '.translation':
+            raise
+        return plan
+    if plan.ok:
+        counts = plan.counts
+        translations = translation.plan_copy(cursor, shared_schema)
+        plan.extend(translations)
+        plan.counts = dict(counts or {}, translations=translations.counts)
+    return plan
+
+
 def task_resync(database):
-    from . import model_data, status
+    from . import status
     with connection(database) as conn:
         cursor = conn.cursor()
         config = status.configuration(cursor)
         if not config or config['role'] != 'secondary':
             raise CommandError('this instance is not a secondary')
-        plan = model_data.plan_copy(cursor, config['schema'])
+        plan = plan_copy(cursor, config['schema'])
         if not plan.ok:
             raise CommandError('; '.join(str(r) for r in plan.refusals))
         count = plan.execute(cursor)

@@ -76,6 +76,7 @@ class World:
 
     def __init__(self, cluster, workdir):
         self.cluster = cluster
+        self.workdir = workdir
         self.database = harness.unique_name('cli')
         self.instances = [
             harness.Instance(cluster, self.database,
@@ -194,10 +195,12 @@ def test_provision_setup_upgrade_status(world):
 
     code, status = world.status()
     assert code == 0, json.dumps(status['problems'], indent=1)
-    text = world.command('status')
+    sharing_map = world.workdir / 'sharing.dot'
+    text = world.command('status', '--map', str(sharing_map))
     assert text.returncode == 0, text.output
     assert 'status: OK' in text.stdout
     assert 'party_party ' in text.stdout
+    assert 'public.party_party' in sharing_map.read_text()
 
     # No shared record was created twice
     assert world.count(
