@@ -143,7 +143,12 @@ def plan_copy(cursor, shared_schema):
             'does not know yet: its ir_model_data rows reference them.'
             % counts['models'])
     if counts['stale']:
-        plan.add(data.delete(where=sources.stale_condition(data)),
+        # Found through another reference to the table: python-sql does
+        # not qualify the columns of the table a DELETE removes from, and
+        # inside NOT EXISTS they would resolve to the view's.
+        stale = Table(data._name, schema=data._schema)
+        plan.add(data.delete(where=data.id.in_(stale.select(stale.id,
+                        where=sources.stale_condition(stale)))),
             'Remove the %s ir_model_data rows of shared models that the '
             'primary does not have (or has with other values): the XML '
             'loader would otherwise update or delete shared records from '
