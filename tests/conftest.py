@@ -10,6 +10,7 @@ gets a unique name unless the user gave one.
 import os
 import sys
 import warnings
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from . import harness
 
 _GENERATED = {}
+SHARED_SCHEMA = 'shared'
 
 
 def _set_environ():
@@ -27,7 +29,16 @@ def _set_environ():
                 "TRYTOND_DATABASE_URI: keep __init__.py and tests/__init__.py "
                 "free of trytond imports, or set TRYTOND_DATABASE_URI and "
                 "DB_NAME yourself")
-        os.environ['TRYTOND_DATABASE_URI'] = harness.superuser_uri()
+        uri = harness.superuser_uri()
+        # The in-process tests share their tables in a schema of the test
+        # database named "shared", which must be in the search path.
+        uri += ('&' if '?' in uri else '?') + 'options=' + quote(
+            '-csearch_path="$user",public,%s' % SHARED_SCHEMA, safe='')
+        os.environ['TRYTOND_DATABASE_URI'] = uri
+    os.environ.setdefault('SHARED_SCHEMA_TEST_SCHEMA', SHARED_SCHEMA)
+    if not os.environ.get('SHARED_SCHEMA_TEST_OWNER'):
+        os.environ['SHARED_SCHEMA_TEST_OWNER'] = _GENERATED['OWNER'] = (
+            harness.unique_name('test_shared_owner'))
     if not os.environ.get('DB_NAME'):
         os.environ['DB_NAME'] = _GENERATED['DB_NAME'] = harness.unique_name(
             'test_shared_schema')
@@ -40,7 +51,13 @@ _set_environ()
 
 @pytest.fixture(scope='session', autouse=True)
 def _drop_generated_database():
-    "Drop the database of trytond's tests when its name was generated here."
+    """Create the shared owner role of the in-process tests; drop it and the
+    database of trytond's tests when their names were generated here"""
+    owner = _GENERATED.get('OWNER')
+    if owner:
+        with harness.admin_connect() as conn:
+            conn.execute(psycopg.sql.SQL('CREATE ROLE {} NOLOGIN').format(
+                    psycopg.sql.Identifier(owner)))
     yield
     name = _GENERATED.get('DB_NAME')
     if name:
@@ -48,6 +65,13 @@ def _drop_generated_database():
             harness.drop_database(name)
         except psycopg.OperationalError as exception:
             warnings.warn('could not drop %s: %s' % (name, exception))
+    if owner:
+        try:
+            with harness.admin_connect() as conn:
+                conn.execute(psycopg.sql.SQL('DROP ROLE {}').format(
+                        psycopg.sql.Identifier(owner)))
+        except psycopg.Error as exception:
+            warnings.warn('could not drop role %s: %s' % (owner, exception))
 
 
 @pytest.fixture
