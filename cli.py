@@ -244,7 +244,8 @@ def print_status(runner, results, findings):
     say = runner.say
     first = results[0]
     say('Database %s, shared schema "%s", shared owner role "%s"' % (
-            runner.database, first['shared_schema'], first['owner_role']))
+            runner.database, first['shared_schema'],
+            first['owner_role'] or '-'))
     say('Registered instances:')
     for instance in first['registry'] or []:
         say('  %-20s %-9s schema %-20s role %-20s prefix %-6s set up %s' % (
@@ -352,6 +353,12 @@ def cmd_upgrade(options, runner):
         for problem in blocking:
             runner.say('  ' + problem['message'])
         return 1
+
+    for warning in findings['warnings']:
+        if warning['code'] == 'not_checked':
+            runner.say('WARNING: %s It is not upgraded: upgrade it too, '
+                'or its model data drifts from the primary\'s.'
+                % warning['message'])
 
     report = []
     steps = [('primary', configs[0], primary['schema'])] + [

@@ -261,8 +261,9 @@ def evaluate(results):
         name = result['schema']
         config = result['configuration']
         if config is None:
-            problem('not_activated', name, 'The module shared_schema is not '
-                'activated on instance "%s".' % name)
+            problem('not_configured', name, 'Instance "%s" has no '
+                'shared_schema configuration: activate the module on it and '
+                'run the "Set up Shared Schema" wizard.' % name)
             continue
         if name not in registered:
             problem('not_registered', name, 'Instance "%s" is not '

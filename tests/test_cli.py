@@ -265,3 +265,35 @@ def test_module_on_secondary_only(world):
     assert process.returncode == 0, process.output
     code, status = world.status()
     assert code == 0, json.dumps(status['problems'], indent=1)
+
+
+def test_prefix_collisions():
+    "Equal, empty and overlapping party code prefixes are reported"
+    from trytond.modules.shared_schema.status import prefix_collisions
+
+    def instances(*prefixes):
+        return [{'name': 'i%s' % n, 'party_prefix': p}
+            for n, p in enumerate(prefixes)]
+    assert prefix_collisions(instances('1-', '2-', '3-')) == []
+    assert prefix_collisions(instances('1-', '1-')) == [
+        'i0 and i1: same prefix "1-"']
+    assert prefix_collisions(instances('1-', None)) == [
+        'i0 and i1: an empty prefix']
+    assert prefix_collisions(instances('1-', '1-2')) == [
+        'i0 and i1: prefix "1-2" starts with "1-"']
+
+
+def test_evaluate_without_registry():
+    "An instance not set up: no registry, not configured, both problems"
+    from trytond.modules.shared_schema.status import evaluate
+    result = {
+        'user': 'alone', 'schema': 'alone', 'search_path': ['alone'],
+        'configuration': None, 'shared_schema': 'public',
+        'owner_role': 'db_shared', 'modules': [], 'registry': None,
+        'shared_model_modules': {}, 'drift': None, 'shared': {
+            'tables': [], 'owner_role_exists': False, 'members': [],
+            'shadows': [], 'foreign_keys_outside': [], 'cascades': []},
+        }
+    codes = {p['code'] for p in evaluate([result])['problems']}
+    assert codes == {'registry_missing', 'not_configured',
+        'owner_role_missing'}
