@@ -1114,7 +1114,7 @@ def report(figures, command):
         add('')
 
     add('1. Setup cost against the size of the data')
-    add('-------------------------------------------')
+    add('------------------------------------------')
     add('')
     small, large = setup['small'], setup['large']
     add('The primary shares the "Parties and countries" preset (%s tables, '
