@@ -21,7 +21,7 @@ Everything is set-based SQL read from the view the primary's Grant Access
 created in the shared schema; nothing is read from the primary's private
 schema directly.
 """
-from sql import Literal, Null, Table
+from sql import Conflict, Literal, Null, Table
 from sql.aggregate import Count
 from sql.functions import CurrentTimestamp
 from sql.operators import Equal, Exists, IsDistinct, IsNotDistinct, Not
@@ -33,6 +33,8 @@ from .plan import (
 KEY_COLUMNS = ['name', 'res_id', 'lang', 'type']
 VALUE_COLUMNS = ['src', 'value', 'module', 'fuzzy', 'overriding_module']
 COLUMNS = KEY_COLUMNS + VALUE_COLUMNS
+# The name of trytond's cache of translations in ir_cache
+CACHE = 'ir.translation'
 
 
 class Sources:
@@ -246,3 +248,18 @@ def plan_copy(cursor, shared_schema):
             'primary\'s.')
     plan.counts = counts
     return plan
+
+
+def forget_cached(cursor):
+    """Make the running servers of the cursor's instance forget the
+    translations they cached, as trytond does when its cache cleaning goes
+    through the database (the default, clean_timeout > 0): for a copy run
+    outside trytond (the command line), in the same transaction.  Within
+    trytond, clear the cache of ir.translation instead: its commit does the
+    same through another connection and would wait for this row lock."""
+    schema = catalog.current_schema(cursor)
+    cache = Table('ir_cache', schema=schema)
+    cursor.execute(*cache.insert([cache.name, cache.timestamp],
+            [[CACHE, CurrentTimestamp()]],
+            on_conflict=Conflict(cache, indexed_columns=[cache.name],
+                columns=[cache.timestamp], values=[CurrentTimestamp()])))

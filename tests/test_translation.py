@@ -155,6 +155,12 @@ def test_secondary_edit_drifts_and_primary_wins(pair):
     assert '1 rows copied, 1 rows removed (1 of them edited' in report
     assert french_names(pair.secondary)[2] == 'Client'
     assert differences(pair.secondary) == []
+    # The running servers of the secondary forget their cached translations
+    assert pair.secondary.execute(
+        "SELECT timestamp > now() - interval '1 minute' FROM ir_cache "
+        "WHERE name = 'ir.translation'") == [(True,)]
+    with pair.secondary.connect() as conn, conn.cursor() as cursor:
+        translation.forget_cached(cursor)
 
 
 def test_view_exposes_only_shared_record_translations(pair):
