@@ -115,11 +115,17 @@ class CopyModelData(PlanWizard):
 class Setup(PlanWizard):
     "Set up Shared Schema"
     __name__ = 'shared_schema.setup'
-    start = StateView('shared_schema.preview',
-        'shared_schema.setup_preview_view_form', [
-            Button("Cancel", 'end', 'tryton-cancel'),
-            Button("Set up", 'run', 'tryton-launch', default=True),
-            ])
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # trytond keeps the state of the base class when a subclass defines
+        # it again as a class attribute
+        cls.start = StateView('shared_schema.preview',
+            'shared_schema.setup_preview_view_form', [
+                Button("Cancel", 'end', 'tryton-cancel'),
+                Button("Set up", 'run', 'tryton-launch', default=True),
+                ])
 
     def plan(self, configuration):
         if configuration.role == 'primary':
