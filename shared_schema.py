@@ -37,6 +37,7 @@ PRESETS = {
     }
 # PostgreSQL's lock_not_available: lock_timeout expired.
 LOCK_NOT_AVAILABLE = '55P03'
+IDENTIFIER_FIELDS = ['schema', 'owner_role', 'primary_schema', 'instance_name']
 FORBIDDEN_PREFIXES = ('ir.', 'res.', 'shared_schema.')
 ROLES = [
     ('primary', "Primary"),
@@ -271,14 +272,37 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         return result
 
     @classmethod
+    def create(cls, vlist):
+        for values in vlist:
+            cls.check_names(values)
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        for values in args[1::2]:
+            cls.check_names(values)
+        super().write(*args)
+
+    @classmethod
+    def check_names(cls, values):
+        """Refuse before storing them the names PostgreSQL could not even
+        store (a NUL byte)"""
+        for name in IDENTIFIER_FIELDS:
+            value = values.get(name)
+            if value and '\x00' in value:
+                raise SharedSchemaError(gettext(
+                        'shared_schema.msg_invalid_identifier',
+                        name=value.replace('\x00', '\\0'),
+                        reason=identifier_problem(value)))
+
+    @classmethod
     def validate_fields(cls, configurations, field_names):
         super().validate_fields(configurations, field_names)
         check_postgresql()
         cursor = Transaction().connection.cursor()
         schema = catalog.current_schema(cursor)
         for configuration in configurations:
-            for name in ['schema', 'owner_role', 'primary_schema',
-                    'instance_name']:
+            for name in IDENTIFIER_FIELDS:
                 value = getattr(configuration, name)
                 if not value:
                     # Empty: the client sends '' for a cleared field; a
@@ -405,12 +429,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
                     'shared_schema.msg_secondary_only'))
         plan = self.check_secondary()
         if plan.ok and not plan.statements:
-            plan.extend(model_data.plan_copy(cursor, self.schema))
-            if plan.ok:
-                counts = plan.counts
-                translations = translation.plan_copy(cursor, self.schema)
-                plan.extend(translations)
-                plan.counts = dict(counts, translations=translations.counts)
+            plan.extend(translation.plan_copy_all(cursor, self.schema))
         return plan
 
     def copy_model_data(self, previewed=None):

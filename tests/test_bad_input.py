@@ -60,7 +60,7 @@ def use_models(*names):
     IrModel = Model.get('ir.model')
     configuration = Configuration(1)
     while configuration.models:
-        configuration.models.pop()
+        configuration.models.remove(configuration.models[0])
     for model in IrModel.find([('name', 'in', names)]):
         configuration.models.new(model=model)
     configuration.save()
