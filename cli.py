@@ -21,6 +21,8 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
+from . import translation
+
 MARKER = '@@trytond-shared-schema-worker@@'
 WORKER_MODULE = 'trytond.modules.shared_schema.cli'
 _TAIL = 40
@@ -653,7 +655,7 @@ def task_plan(database, shared_schema=None, owner_role=None):
             check = Plan('Check the secondary set-up')
             check_roles(check, cursor, owner, schema)
             plans.append(check)
-            plans.append(plan_copy(cursor, schema))
+            plans.append(translation.plan_copy_all(cursor, schema))
     if config['role'] == 'primary':
         if tables is None:
             tables = _pool_tables(database, config['models'])
@@ -670,26 +672,6 @@ def task_plan(database, shared_schema=None, owner_role=None):
     return result
 
 
-def plan_copy(cursor, shared_schema):
-    """The copy of a secondary's model data from its primary, with the
-    translations of the shared records when this version of the module
-    copies them, as the Copy Model Data wizard plans it"""
-    from . import model_data
-    plan = model_data.plan_copy(cursor, shared_schema)
-    try:
-        from . import translation
-    except ModuleNotFoundError as exception:
-        if exception.name != __package__ + '.translation':
-            raise
-        return plan
-    if plan.ok:
-        counts = plan.counts
-        translations = translation.plan_copy(cursor, shared_schema)
-        plan.extend(translations)
-        plan.counts = dict(counts or {}, translations=translations.counts)
-    return plan
-
-
 def task_resync(database):
     from . import status
     with connection(database) as conn:
@@ -697,10 +679,13 @@ def task_resync(database):
         config = status.configuration(cursor)
         if not config or config['role'] != 'secondary':
             raise CommandError('this instance is not a secondary')
-        plan = plan_copy(cursor, config['schema'])
+        plan = translation.plan_copy_all(cursor, config['schema'])
         if not plan.ok:
             raise CommandError('; '.join(str(r) for r in plan.refusals))
         count = plan.execute(cursor)
+        copied = (plan.counts or {}).get('translations') or {}
+        if copied.get('missing') or copied.get('stale'):
+            translation.forget_cached(cursor)
         conn.commit()
         return {
             'statements': count,

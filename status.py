@@ -9,7 +9,7 @@ command exits non-zero) or a warning.
 """
 from sql import Table
 
-from . import catalog, model_data
+from . import catalog, model_data, translation
 from .plan import (
     MESSAGES, REGISTRY_TABLE, Refusal, analyse_foreign_keys, format_fk,
     shadow_tables)
@@ -166,6 +166,8 @@ def collect(cursor, shared_schema=None, owner_role=None, shared=True):
     if config.get('role') == 'secondary' and not model_data.views_exist(
             cursor, shared_schema):
         result['drift'] = model_data.drift(cursor, shared_schema)
+        result['translation_drift'] = translation.drift(
+            cursor, shared_schema)
     if shared:
         result['shared'] = shared_facts(
             cursor, shared_schema, owner_role, primary)
@@ -296,6 +298,17 @@ def evaluate(results):
                 'or upgrading any module on it.' % (
                     name, drift['missing'], drift['stale'],
                     drift['models']))
+        translations = result.get('translation_drift')
+        if translations and (translations['missing']
+                or translations['stale']):
+            problem('translation_drift', name, 'The translations of the '
+                'shared records on secondary "%s" differ from the '
+                'primary\'s: %s missing, %s stale (%s of them edited on the '
+                'secondary, which the next copy replaces: the primary is '
+                'the source of truth). Run: trytond-shared-schema upgrade '
+                '(or the "Copy Model Data" wizard).' % (
+                    name, translations['missing'], translations['stale'],
+                    translations['conflicts']))
     checked = {r['schema'] for r in results}
     for instance in instances:
         if instance['schema_name'] not in checked:

@@ -26,7 +26,7 @@ from sql.aggregate import Count
 from sql.functions import CurrentTimestamp
 from sql.operators import Equal, Exists, IsDistinct, IsNotDistinct, Not
 
-from . import catalog
+from . import catalog, model_data
 from .plan import (
     MODEL_VIEW, TRANSLATION_VIEW, Plan, SplitPart, check_identifiers)
 
@@ -263,3 +263,16 @@ def forget_cached(cursor):
             [[CACHE, CurrentTimestamp()]],
             on_conflict=Conflict(cache, indexed_columns=[cache.name],
                 columns=[cache.timestamp], values=[CurrentTimestamp()])))
+
+
+def plan_copy_all(cursor, shared_schema):
+    """The whole copy from the primary that a secondary runs before its
+    module updates: its model data, then the translations of the shared
+    records"""
+    plan = model_data.plan_copy(cursor, shared_schema)
+    if plan.ok:
+        counts = plan.counts
+        translations = plan_copy(cursor, shared_schema)
+        plan.extend(translations)
+        plan.counts = dict(counts or {}, translations=translations.counts)
+    return plan
