@@ -92,11 +92,18 @@ class CrossInstanceDeleteMixin:
     def delete(cls, records):
         try:
             super().delete(records)
-        except backend.DatabaseIntegrityError as exception:
-            error = explain(exception, cls.__name__)
+        except Exception as exception:
+            # trytond may have turned the violation into one of its own
+            # errors, guessed from this instance's fields only.
+            cause = exception
+            if not isinstance(cause, backend.DatabaseIntegrityError):
+                cause = exception.__cause__
+            if not isinstance(cause, backend.DatabaseIntegrityError):
+                raise
+            error = explain(cause, cls.__name__)
             if error is None:
                 raise
-            raise error from exception
+            raise error from cause
 
 
 class Party(CrossInstanceDeleteMixin, metaclass=PoolMeta):
