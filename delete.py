@@ -12,6 +12,7 @@ it into a UserError naming the other instance (found in the registry by the
 schema of the referencing table) and the referencing table and model.
 """
 from sql import Table
+
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL

@@ -4,8 +4,7 @@ import datetime as dt
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import (
-    ModelSingleton, ModelSQL, ModelView, Unique, fields)
+from trytond.model import ModelSingleton, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction

@@ -313,6 +313,7 @@ def work_copy(task):
     with the foreign keys of ir_model_data dropped and added back around
     it: one validating join instead of a check a row and a constraint."""
     from psycopg import sql
+
     from trytond.backend import Database
     from trytond.modules.shared_schema import model_data
     database = Database(task['database']).connect()

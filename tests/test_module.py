@@ -9,8 +9,8 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.shared_schema import catalog, model_data
 from trytond.modules.shared_schema.exceptions import SharedSchemaError
 from trytond.modules.shared_schema.plan import (
-    MESSAGES, REGISTRY_TABLE, DDL, Desired, Plan, analyse_foreign_keys,
-    ident, identifier_problem, plan_grant, plan_move, qualified)
+    DDL, MESSAGES, REGISTRY_TABLE, Desired, Plan, analyse_foreign_keys, ident,
+    identifier_problem, plan_grant, plan_move, qualified)
 from trytond.modules.shared_schema.shared_schema import (
     PRESETS, check_model, model_tables)
 from trytond.pool import Pool
