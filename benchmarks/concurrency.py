@@ -27,6 +27,26 @@ import time
 from collections import Counter
 from pathlib import Path
 
+SAVE = r'''
+from trytond import backend
+
+retried = []
+
+
+def save(record):
+    """Save as a trytond server does for a client: a transaction that
+    PostgreSQL aborted (a deadlock, a serialization failure) is rolled back
+    and run again, up to [database] retry (5) times; only what fails then
+    reaches the user"""
+    for attempt in range(6):
+        try:
+            return record.save()
+        except backend.DatabaseOperationalError as exception:
+            if attempt == 5:
+                raise
+            retried.append(type(exception).__name__)
+'''
+
 WORKER = r'''
 import time
 Party = Model.get('party.party')
@@ -37,13 +57,13 @@ for i in range(%(parties)d):
     party = Party(name='bench %(tag)s %%s' %% i)
     party.addresses[0].city = 'Bench'
     try:
-        party.save()
+        save(party)
         created.append([party.id, party.code])
     except Exception as exception:
         errors.append('%%s: %%s' %% (type(exception).__name__,
                 getattr(exception, 'message', exception)))
-result = {'created': created, 'errors': errors, 'start': start,
-    'end': time.time()}
+result = {'created': created, 'errors': errors, 'retried': retried,
+    'start': start, 'end': time.time()}
 '''
 
 WRITER = r'''
@@ -58,13 +78,13 @@ while not os.path.exists(%(stop)r):
     party = Party(name='writer %%s' %% i)
     party.addresses[0].city = 'Writer'
     try:
-        party.save()
+        save(party)
         created.append([party.id, party.code])
     except Exception as exception:
         errors.append('%%s: %%s' %% (type(exception).__name__,
                 getattr(exception, 'message', exception)))
-result = {'created': created, 'errors': errors, 'start': start,
-    'end': time.time()}
+result = {'created': created, 'errors': errors, 'retried': retried,
+    'start': start, 'end': time.time()}
 '''
 
 CREATE_ONE = '''
@@ -115,7 +135,8 @@ def workload(env, dbname, one, two, parties, workers, out=print):
     jobs = []
     for instance in [one, two]:
         for worker in range(workers):
-            code = WORKER % {'start_at': start_at, 'parties': parties,
+            code = SAVE + WORKER % {'start_at': start_at,
+                'parties': parties,
                 'tag': '%s-%s' % (instance.name, worker)}
             jobs.append(lambda i=instance, c=code: i.proteus(
                     c, check=False, timeout=3600))
@@ -139,6 +160,8 @@ def workload(env, dbname, one, two, parties, workers, out=print):
             'asked': parties * workers,
             'created': len(created),
             'errors': dict(errors),
+            'retried': dict(Counter(
+                    e for r in mine for e in r.get('retried', []))),
             'error_samples': [e for r in mine for e in r['errors']][:3],
             'worker_failures': failures[:3],
             'seconds': round(seconds, 2),
@@ -147,10 +170,11 @@ def workload(env, dbname, one, two, parties, workers, out=print):
             'code_prefixes': dict(prefixes),
             }
         out('instance %s: %d workers, %d parties asked, %d created, '
-            'errors %s, %.1f s, %s parties/s, code prefixes %s' % (
+            'errors %s (retried as a server does: %s), %.1f s, %s parties/s, '
+            'code prefixes %s' % (
                 instance.name, workers, info['asked'], info['created'],
-                info['errors'] or 0, seconds, info['parties_per_second'],
-                info['code_prefixes']))
+                info['errors'] or 0, info['retried'] or 0, seconds,
+                info['parties_per_second'], info['code_prefixes']))
         for sample in info['error_samples'] + info['worker_failures']:
             out('  error: %s' % sample.splitlines()[0])
     counts = database_counts(env.cluster, dbname, 'bench %')
@@ -175,7 +199,7 @@ def setup_under_writes(env, out=print):
     outcome = {}
 
     def writer():
-        outcome['writer'] = one.proteus(WRITER % {'stop': str(stop)},
+        outcome['writer'] = one.proteus(SAVE + WRITER % {'stop': str(stop)},
             check=False, timeout=3600)
     thread = threading.Thread(target=writer)
     thread.start()
@@ -193,8 +217,9 @@ def setup_under_writes(env, out=print):
     if isinstance(written, dict):
         during = [c for c in written['created']]
         errors = written['errors']
+        retried = written.get('retried', [])
     else:
-        during, errors = [], [str(written)]
+        during, errors, retried = [], [str(written)], []
     code = None
     if setup_error is None:
         code = two.proteus(CREATE_ONE)
@@ -205,16 +230,18 @@ def setup_under_writes(env, out=print):
         'writes': len(during),
         'write_errors': len(errors),
         'write_error_samples': errors[:3],
+        'write_retries': dict(Counter(retried)),
         'secondary_party_code': code,
         'parties_in_database': counts['parties'],
         'duplicate_codes': counts['duplicate_codes'],
         }
     out('secondary set-up while the primary writes: %s in %.1f s; the '
         'primary wrote %d parties meanwhile (%d in the database), %d write '
-        'errors, %d duplicate codes; first party of the secondary: %s' % (
+        'errors (retried as a server does: %s), %d duplicate codes; first '
+        'party of the secondary: %s' % (
             'ok' if setup_error is None else 'FAILED (%s)' % setup_error,
             seconds, len(during), counts['parties'], len(errors),
-            counts['duplicate_codes'], code))
+            dict(Counter(retried)) or 0, counts['duplicate_codes'], code))
     env.cluster.drop_database(dbname)
     return figures
 
