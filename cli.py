@@ -682,10 +682,10 @@ def task_resync(database):
         plan = translation.plan_copy_all(cursor, config['schema'])
         if not plan.ok:
             raise CommandError('; '.join(str(r) for r in plan.refusals))
-        count = plan.execute(cursor)
         copied = (plan.counts or {}).get('translations') or {}
         if copied.get('missing') or copied.get('stale'):
-            translation.forget_cached(cursor)
+            plan.extend(translation.plan_forget_cached(cursor))
+        count = plan.execute(cursor)
         conn.commit()
         return {
             'statements': count,

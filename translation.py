@@ -250,19 +250,24 @@ def plan_copy(cursor, shared_schema):
     return plan
 
 
-def forget_cached(cursor):
-    """Make the running servers of the cursor's instance forget the
-    translations they cached, as trytond does when its cache cleaning goes
-    through the database (the default, clean_timeout > 0): for a copy run
-    outside trytond (the command line), in the same transaction.  Within
-    trytond, clear the cache of ir.translation instead: its commit does the
-    same through another connection and would wait for this row lock."""
-    schema = catalog.current_schema(cursor)
-    cache = Table('ir_cache', schema=schema)
-    cursor.execute(*cache.insert([cache.name, cache.timestamp],
+def plan_forget_cached(cursor):
+    """The plan that makes the running servers of the cursor's instance
+    forget the translations they cached, as trytond does when its cache
+    cleaning goes through the database (the default, clean_timeout > 0):
+    for a copy run outside trytond (the command line), in the same
+    transaction.  Within trytond, clear the cache of ir.translation instead:
+    its commit does the same through another connection and would wait for
+    this row lock."""
+    plan = Plan('Forget the cached translations')
+    cache = Table('ir_cache', schema=catalog.current_schema(cursor))
+    plan.add(cache.insert([cache.name, cache.timestamp],
             [[CACHE, CurrentTimestamp()]],
             on_conflict=Conflict(cache, indexed_columns=[cache.name],
-                columns=[cache.timestamp], values=[CurrentTimestamp()])))
+                columns=[cache.timestamp], values=[CurrentTimestamp()])),
+        'Tell the running servers of this instance to forget the '
+        'translations they cached: the copy did not go through '
+        'ir.translation.')
+    return plan
 
 
 def plan_copy_all(cursor, shared_schema):

@@ -159,8 +159,13 @@ def test_secondary_edit_drifts_and_primary_wins(pair):
     assert pair.secondary.execute(
         "SELECT timestamp > now() - interval '1 minute' FROM ir_cache "
         "WHERE name = 'ir.translation'") == [(True,)]
+    # What the command line runs after its copy
+    query = "SELECT timestamp FROM ir_cache WHERE name = 'ir.translation'"
+    before, = pair.secondary.execute(query)
     with pair.secondary.connect() as conn, conn.cursor() as cursor:
-        translation.forget_cached(cursor)
+        translation.plan_forget_cached(cursor).execute(cursor)
+    after, = pair.secondary.execute(query)
+    assert after > before
 
 
 def test_view_exposes_only_shared_record_translations(pair):
