@@ -453,9 +453,10 @@ def make_parser():
         help='report the state of the instances; exit 1 on any problem',
         description='Report the registered instances, where each shared '
         'table lives with its owner and grants, foreign keys from shared to '
-        'private tables, shadow tables, the model data drift of each '
-        'secondary, party prefix collisions, modules activated on a '
-        'secondary only that touch shared models, shared tables not owned '
+        'private tables, shadow tables, the model data and translation '
+        'drift of each secondary, party prefix collisions, modules '
+        'activated on a secondary only that touch shared models, shared '
+        'tables not owned '
         'by the shared owner role and members of that role that are not '
         'registered instances. Exit status 1 when anything is wrong.')
     status.add_argument('--format', choices=['text', 'json'],

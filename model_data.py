@@ -22,7 +22,8 @@ from sql.functions import CurrentTimestamp
 from sql.operators import Equal, Exists, IsNotDistinct, Not
 
 from . import catalog
-from .plan import MODEL_DATA_VIEW, MODEL_VIEW, Plan, check_identifiers
+from .plan import (
+    MODEL_DATA_VIEW, MODEL_VIEW, Plan, check_identifiers, missing_views)
 
 DATA_COLUMNS = ['fs_id', 'model', 'module', 'db_id', 'noupdate',
     'field_names']
@@ -100,23 +101,16 @@ def drift(cursor, shared_schema):
     return result
 
 
-def views_exist(cursor, shared_schema):
-    names = {r.name for r in catalog.relations(
-            cursor, [MODEL_VIEW, MODEL_DATA_VIEW], kinds=('v',))
-        if r.schema == shared_schema}
-    return {MODEL_VIEW, MODEL_DATA_VIEW} - names
-
-
 def plan_copy(cursor, shared_schema):
     """The plan that makes the ir_model / ir_model_data rows of the shared
     models of this (secondary) instance equal to its primary's"""
     plan = Plan('Copy the model data of the shared models from the primary')
     if not check_identifiers(plan, shared_schema):
         return plan
-    missing_views = views_exist(cursor, shared_schema)
-    if missing_views:
+    missing = missing_views(cursor, shared_schema)
+    if missing:
         plan.refuse('model_data_missing', view='%s.%s' % (
-                shared_schema, sorted(missing_views)[0]))
+                shared_schema, sorted(missing)[0]))
         return plan
     schema = catalog.current_schema(cursor)
     if schema == shared_schema:

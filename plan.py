@@ -575,6 +575,15 @@ def model_views(schema, shared_schema):
         (TRANSLATION_VIEW, translations)]
 
 
+def missing_views(cursor, shared_schema,
+        names=(MODEL_VIEW, MODEL_DATA_VIEW)):
+    "The names among names of the views that are not in shared_schema"
+    found = {r.name for r in catalog.relations(
+            cursor, list(names), kinds=('v',))
+        if r.schema == shared_schema}
+    return set(names) - found
+
+
 def plan_grant(cursor, shared_schema, owner_role):
     """The plan that lets the members of the shared owner role work in the
     shared schema and read (only) the model data of the shared models"""
@@ -601,10 +610,8 @@ def plan_grant(cursor, shared_schema, owner_role):
                 ident(shared_schema)),
             'No role outside the shared owner role may create objects in '
             'the shared schema.')
-    existing = {r.name for r in catalog.relations(
-            cursor, [MODEL_VIEW, MODEL_DATA_VIEW, TRANSLATION_VIEW],
-            kinds=('v',))
-        if r.schema == shared_schema}
+    views = [MODEL_VIEW, MODEL_DATA_VIEW, TRANSLATION_VIEW]
+    existing = set(views) - missing_views(cursor, shared_schema, views)
     for name, query in model_views(schema, shared_schema):
         sql, params = tuple(query)
         assert not params

@@ -13,8 +13,8 @@ from . import catalog, model_data, translation
 from .exceptions import SharedSchemaError
 from .plan import (
     DDL, REGISTRY_TABLE, Desired, Plan, Refusal, check_identifiers,
-    check_roles, identifier_problem, plan_grant, plan_move, qualified,
-    shadow_tables)
+    check_roles, identifier_problem, missing_views, plan_grant, plan_move,
+    qualified, shadow_tables)
 
 PRESETS = {
     'parties_countries': [
@@ -226,7 +226,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         if not row or row[0] != 'secondary' or not row[1]:
             return
         schema = row[1]
-        if model_data.views_exist(cursor, schema):
+        if missing_views(cursor, schema):
             return
         counts = model_data.drift(cursor, schema)
         if counts['stale']:
@@ -475,9 +475,6 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
             else:
                 plan.refuse('shadow_tables', tables='%s.%s' % (
                         schema, REGISTRY_TABLE))
-                return plan
-            # The registry can only be read once the shadow is gone.
-            return plan
         return plan
 
     def check_secondary_primary(self):

@@ -12,7 +12,7 @@ from sql import Table
 from . import catalog, model_data, translation
 from .plan import (
     MESSAGES, REGISTRY_TABLE, Refusal, analyse_foreign_keys, format_fk,
-    shadow_tables)
+    missing_views, shadow_tables)
 
 CONFIGURATION_TABLE = 'shared_schema_configuration'
 MODEL_TABLE = 'shared_schema_model'
@@ -163,7 +163,7 @@ def collect(cursor, shared_schema=None, owner_role=None, shared=True):
     models = primary['models'] if primary else config.get('models', [])
     result['shared_model_modules'] = shared_model_modules(cursor, models)
     result['drift'] = None
-    if config.get('role') == 'secondary' and not model_data.views_exist(
+    if config.get('role') == 'secondary' and not missing_views(
             cursor, shared_schema):
         result['drift'] = model_data.drift(cursor, shared_schema)
         result['translation_drift'] = translation.drift(

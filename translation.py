@@ -28,7 +28,8 @@ from sql.operators import Equal, Exists, IsDistinct, IsNotDistinct, Not
 
 from . import catalog, model_data
 from .plan import (
-    MODEL_VIEW, TRANSLATION_VIEW, Plan, SplitPart, check_identifiers)
+    MODEL_VIEW, TRANSLATION_VIEW, Plan, SplitPart, check_identifiers,
+    missing_views)
 
 KEY_COLUMNS = ['name', 'res_id', 'lang', 'type']
 VALUE_COLUMNS = ['src', 'value', 'module', 'fuzzy', 'overriding_module']
@@ -119,8 +120,7 @@ class Sources:
 
 def missing_view(cursor, shared_schema):
     "The name of the primary's translation view when it does not exist"
-    if not any(r.schema == shared_schema for r in catalog.relations(
-                cursor, [TRANSLATION_VIEW], kinds=('v',))):
+    if missing_views(cursor, shared_schema, [TRANSLATION_VIEW]):
         return '%s.%s' % (shared_schema, TRANSLATION_VIEW)
     return None
 

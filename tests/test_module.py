@@ -6,11 +6,11 @@ import xml.etree.ElementTree as ET
 from unittest.mock import patch
 
 from trytond.model.exceptions import AccessError
-from trytond.modules.shared_schema import catalog, model_data
+from trytond.modules.shared_schema import catalog
 from trytond.modules.shared_schema.exceptions import SharedSchemaError
 from trytond.modules.shared_schema.plan import (
     DDL, MESSAGES, REGISTRY_TABLE, Desired, Plan, analyse_foreign_keys, ident,
-    identifier_problem, plan_grant, plan_move, qualified)
+    identifier_problem, missing_views, plan_grant, plan_move, qualified)
 from trytond.modules.shared_schema.shared_schema import (
     PRESETS, check_model, model_tables)
 from trytond.pool import Pool
@@ -136,7 +136,7 @@ class SharedSchemaTestCase(ModuleTestCase):
         self.assertTrue(grant.ok, grant.render())
         grant.execute(cursor)
         self.assertEqual(plan_grant(cursor, shared, owner).statements, [])
-        self.assertEqual(model_data.views_exist(cursor, shared), set())
+        self.assertEqual(missing_views(cursor, shared), set())
         self.assertNotIn('PUBLIC', {g.grantee
                 for g in catalog.table_grants(cursor, shared, 'party_party')})
 
